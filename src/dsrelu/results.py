@@ -108,7 +108,9 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def read_csv_rows(path: str | os.PathLike[str], required: Iterable[str] = ()) -> list[dict[str, str]]:
+def read_csv_rows(
+    path: str | os.PathLike[str], required: Iterable[str] = ()
+) -> list[dict[str, str]]:
     """Read a CSV file written by :func:`write_csv_rows` as a list of string dicts.
 
     Raises:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import importlib
 import io
 import json
@@ -25,6 +26,8 @@ from dsrelu.errors import ConfigError, ResultsError
 from dsrelu.report import (
     build_report,
     comparisons,
+    curves_figure,
+    epoch_time_figure,
     epoch_time_ratio_table,
     epoch_time_table,
     fold_table,
@@ -485,42 +488,130 @@ def test_html_page_is_self_contained_with_every_figure(built: tuple[Path, dict])
     assert page.count("<table") == 10
 
 
+def test_html_long_text_cells_wrap(built: tuple[Path, dict]) -> None:
+    """A long "Why n/a" reason wraps in its cell instead of pushing the table off the page."""
+    report, _ = built
+    page = (report / "report.html").read_text(encoding="utf-8")
+    wrapped = re.findall(r'<td class="wrap">([^<]*)</td>', page)
+    assert any("no spread" in text for text in wrapped)  # mitbih: relu vs dsrelu, Acc
+    assert "num wrap" not in page  # numbers never wrap
+
+
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "headless_shell")
+
+
 def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "headless_shell"):
+    for name in _CHROMIUM_NAMES:
         found = shutil.which(name)
         if found:
             return found
     return None
 
 
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium installed")
-def test_html_page_renders_in_headless_chromium(built: tuple[Path, dict], tmp_path: Path) -> None:
-    report, _ = built
-    shot = tmp_path / "page.png"
+# Headless, offline and with a throwaway profile: the browser loads only the local page.
+_CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--hide-scrollbars",
+)
+# Tall enough for the whole test page, so the screenshot holds every figure and the
+# page lays out the same (no scroll bar) when probed and when shot.
+_WINDOW = (1280, 12000)
+# Appended to a copy of the page: once loaded, it writes where every image and table
+# landed into the DOM, which --dump-dom prints.
+_PROBE = """<script>
+window.addEventListener("load", () => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height}; };
+  const out = {
+    images: [...document.images].map((i) => ({...box(i), complete: i.complete,
+      natural: [i.naturalWidth, i.naturalHeight]})),
+    tables: [...document.querySelectorAll(".table-wrap")].map((w) =>
+      ({id: w.querySelector("table").id, scroll: w.scrollWidth, client: w.clientWidth})),
+    page: {width: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+      height: document.documentElement.scrollHeight},
+  };
+  const pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+_RED = np.array([0xD6, 0x27, 0x28])  # DSReLU's colour in every figure
+
+
+def _run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [
             str(_chromium()),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1280,4000",
-            f"--screenshot={shot}",
-            (report / "report.html").as_uri(),
+            *_CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={_WINDOW[0]},{_WINDOW[1]}",
+            *args,
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=90,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    with Image.open(shot) as image:
-        assert image.size[0] > 0 and len(set(image.convert("L").getdata())) > 2
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason=f"no Chromium on PATH (looked for {', '.join(_CHROMIUM_NAMES)})"
+)
+def test_html_page_renders_in_headless_chromium(built: tuple[Path, dict], tmp_path: Path) -> None:
+    """Chromium lays the page out with every figure shown whole and no table cut off."""
+    report, _ = built
+    page = (report / "report.html").read_text(encoding="utf-8")
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(page.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    dom = _run_chromium(
+        tmp_path / "profile-probe",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        probe_page.as_uri(),
+    ).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the probe script did not run"
+    layout = json.loads(html.unescape(found.group(1)))
+
+    width, height = layout["page"]["client"], layout["page"]["height"]
+    assert width == _WINDOW[0] and height <= _WINDOW[1], layout["page"]
+    assert layout["page"]["width"] <= width, "the page scrolls sideways"
+    overflowing = [t["id"] for t in layout["tables"] if t["scroll"] > t["client"]]
+    assert overflowing == [], f"tables wider than the page: {overflowing}"
+    assert len(layout["tables"]) == 10
+    images = layout["images"]
+    assert len(images) == 4  # slope, epoch time, curves of each dataset
+    for image in images:
+        assert image["complete"] and min(image["natural"]) > 100, image
+        assert image["w"] > 400 and image["h"] > 250, image  # shown, not a broken icon
+        assert image["x"] >= 0 and image["x"] + image["w"] <= width, image
+
+    shot = tmp_path / "page.png"
+    _run_chromium(
+        tmp_path / "profile-shot", f"--screenshot={shot}", (report / "report.html").as_uri()
+    )
+    with Image.open(shot) as screenshot:
+        pixels = np.asarray(screenshot.convert("RGB"), dtype=np.int16)
+    assert pixels.shape[:2] == (_WINDOW[1], _WINDOW[0])
+    for image in images:
+        x, y = round(image["x"]), round(image["y"])
+        region = pixels[y : y + int(image["h"]), x : x + int(image["w"])]
+        assert region.std() > 20, f"figure at y={y} renders blank"
+        red = (np.abs(region - _RED).max(axis=2) <= 40).sum()
+        assert red > 200, f"figure at y={y} shows no DSReLU red ({red} pixels)"
 
 
 def test_rebuild_replaces_the_report_whole(tmp_path: Path) -> None:
@@ -646,6 +737,37 @@ def test_a_file_is_not_a_run_directory(tmp_path: Path) -> None:
     path.write_text("hello", encoding="utf-8")
     with pytest.raises(ResultsError, match=r"notes.txt: not a directory"):
         build_report(path)
+
+
+# --- curves and epoch-time figures ---------------------------------------------------
+
+
+def test_figures_name_every_activation_even_one_with_nothing_to_draw(tmp_path: Path) -> None:
+    write_run(tmp_path)
+    rows = read_csv_rows(tmp_path / "folds.csv")
+    for row in rows:
+        if row["activation"] == "tanh":
+            row["status"] = "diverged"
+    write_csv_rows(tmp_path / "folds.csv", FOLD_COLUMNS, rows)
+    run = load_run(tmp_path)
+
+    curves = curves_figure(run, "digits")
+    assert curves is not None
+    (legend,) = curves.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "relu (5 folds)",
+        "tanh (0 folds)",
+        "dsrelu (5 folds)",
+    ]
+    assert [line.get_color() for line in legend.get_lines()][2] == "#d62728"
+    for axes in curves.axes:
+        ticks = [t for t in axes.get_xticks() if 1 <= t <= 3]
+        assert ticks and all(float(t).is_integer() for t in ticks)  # whole epochs only
+
+    bars = epoch_time_figure(run)
+    (marks,) = [[t for t in axes.texts if t.get_text() == "n/a"] for axes in bars.axes]
+    assert len(marks) == 1 and marks[0].get_rotation() == 0  # upright, off the axis line
+    assert marks[0].get_position() == (1, 0.02)  # tanh's slot, in axes height
 
 
 # --- the slope figure -----------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .errors import DsreluError
 
@@ -85,26 +86,46 @@ def _run_command(args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
+@contextmanager
+def _logging_to_stderr(level: int) -> Iterator[None]:
+    """Send log records (and warnings) to the current stderr while the command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)
+    for chatty in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        argv = ["run"]
     parser = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run", *argv])
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.captureWarnings(True)
     try:
-        return _run_command(args)
-    except DsreluError as error:
-        sys.stderr.write(f"dsrelu: error: {error}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("dsrelu: interrupted; finished results are kept, rerun to resume\n")
-        return 130
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["run", *argv])
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 2
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    with _logging_to_stderr(level):
+        try:
+            return _run_command(args)
+        except DsreluError as error:
+            sys.stderr.write(f"dsrelu: error: {error}\n")
+            return 2
+        except KeyboardInterrupt:
+            sys.stderr.write("dsrelu: interrupted; finished results are kept, rerun to resume\n")
+            return 130
 
 
 if __name__ == "__main__":

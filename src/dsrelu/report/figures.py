@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..activation import DEFAULT_A, DEFAULT_B, DEFAULT_K, slope_at
 from ..errors import ConfigError
@@ -137,7 +139,7 @@ def slope_figure(
             label=f"k = {k:g}" + (" (default)" if default else ""),
         )
     axes.axhline(a, color="0.35", linestyle="--", linewidth=1.0)
-    axes.axhline(b, color="0.35", linestyle=":", linewidth=1.0)
+    axes.axhline(b, color="0.35", linestyle="--", linewidth=1.0)
     axes.annotate(
         f"a = {a:.4g}",
         (0.5, a),
@@ -236,14 +238,27 @@ def curves_figure(run: RunData, dataset: str) -> Figure | None:
 
     figure = Figure(figsize=(11.0, 7.5), layout="constrained")
     panels = figure.subplots(2, 2, sharex=True)
+    handles, labels = [], []
     for activation in run.activations:
         rows = frame[frame["activation"] == activation]
         keep = [(activation, int(fold)) not in diverged for fold in rows["fold"]]
         rows = rows[keep]
-        if rows.empty:
-            continue
         n_folds = rows["fold"].nunique()
         is_reference = activation == REFERENCE
+        # Every activation is in the legend, also one with nothing to draw ("0 folds"),
+        # so a missing line reads as missing and not as hidden behind another.
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colors[activation],
+                linewidth=2.2 if is_reference else 1.3,
+                linestyle="-" if n_folds else ":",
+            )
+        )
+        labels.append(f"{activation} ({n_folds} fold{'s' if n_folds != 1 else ''})")
+        if rows.empty:
+            continue
         for axes, (column, _, scale) in zip(panels.flat, _CURVE_PANELS, strict=True):
             data = rows[["epoch", column]].copy()
             data = data[np.isfinite(data[column])]
@@ -259,7 +274,6 @@ def curves_figure(run: RunData, dataset: str) -> Figure | None:
                 color=colors[activation],
                 linewidth=2.2 if is_reference else 1.3,
                 zorder=3 if is_reference else 2,
-                label=f"{activation} ({n_folds} fold{'s' if n_folds != 1 else ''})",
             )
             banded = ~np.isnan(std)
             if banded.any():
@@ -274,13 +288,12 @@ def curves_figure(run: RunData, dataset: str) -> Figure | None:
     for axes, (_, ylabel, _) in zip(panels.flat, _CURVE_PANELS, strict=True):
         axes.set_ylabel(ylabel)
         axes.grid(True, alpha=0.3)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     for axes in panels[1]:
         axes.set_xlabel("epoch")
-    handles, labels = panels[0][0].get_legend_handles_labels()
-    if handles:
-        figure.legend(
-            handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=9
-        )
+    figure.legend(
+        handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=9
+    )
     figure.suptitle(
         f"{dataset}: mean over folds ± 1 std per activation ({run.k} folds, diverged left out)",
         fontsize=11,
@@ -305,7 +318,17 @@ def epoch_time_figure(run: RunData) -> Figure:
         for position, activation in zip(positions, run.activations, strict=True):
             mean, std, count = mean_std(run.fold_values(dataset, activation, "mean_epoch_time_s"))
             if count == 0:
-                axes.text(position, 0, "n/a", ha="center", va="bottom", fontsize=8, rotation=90)
+                # Upright, just above the axis, in axes height so it never touches it.
+                axes.text(
+                    position,
+                    0.02,
+                    "n/a",
+                    transform=axes.get_xaxis_transform(),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color="0.35",
+                )
                 continue
             axes.bar(
                 position,

@@ -41,16 +41,24 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { font-weight: 700; }
 td.diverged, td.missing { font-style: italic; color: #a61b1b; }
 td.na { color: #777; }
+td.wrap { white-space: normal; min-width: 16rem; max-width: 32rem; }
 ul.notes { font-size: 0.8rem; color: #444; margin-top: 0.3rem; }
 figure { margin: 1.2rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #444; }
 """
 
 
-def _cell_html(cell: Cell, left: bool) -> str:
+# A text column whose longest cell is longer than this wraps instead of widening the
+# table past the page (the "Why n/a" column of the statistics).
+_WRAP_AFTER = 40
+
+
+def _cell_html(cell: Cell, left: bool, wrap: bool = False) -> str:
     classes = []
     if not left:
         classes.append("num")
+    if wrap:
+        classes.append("wrap")
     if cell.best:
         classes.append("best")
     if cell.state in (DIVERGED, MISSING):
@@ -64,6 +72,10 @@ def _cell_html(cell: Cell, left: bool) -> str:
 def _table_html(table: Table) -> list[str]:
     anchor = re.sub(r"[^A-Za-z0-9_-]+", "-", table.key)
     aligned = table.left_aligned()
+    wrapped = [
+        left and any(len(cells[i].text) > _WRAP_AFTER for cells in table.rows)
+        for i, left in enumerate(aligned)
+    ]
     lines = [
         f'<div class="table-wrap"><table id="{anchor}">',
         f"<caption>{html.escape(table.title)}</caption>",
@@ -74,7 +86,10 @@ def _table_html(table: Table) -> list[str]:
     ]
     for index, cells in enumerate(table.rows):
         group = ' class="group"' if index in table.breaks and index > 0 else ""
-        body = "".join(_cell_html(cell, left) for cell, left in zip(cells, aligned, strict=True))
+        body = "".join(
+            _cell_html(cell, left, wrap)
+            for cell, left, wrap in zip(cells, aligned, wrapped, strict=True)
+        )
         lines.append(f"<tr{group}>{body}</tr>")
     lines.append("</tbody></table>")
     if table.notes:

@@ -126,3 +126,24 @@ def test_model_for_heartbeats_and_grey_images() -> None:
     model.eval()
     assert model(torch.randn(3, 1, 1, 187)).shape == (3, 5)
     assert model(torch.randn(2, 1, 16, 16)).shape == (2, 5)
+
+
+def parse_run(*argv: str) -> RunConfig:
+    import argparse
+
+    from dsrelu.experiment import add_run_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    return config_from_args(parser.parse_args(list(argv)))
+
+
+def test_presets_resolve_per_dataset_and_flags_override() -> None:
+    quick = parse_run()
+    assert (quick.preset, quick.folds, quick.max_epochs, quick.precise_bn) == ("quick", 3, 4, 10)
+    paper = parse_run("--dataset", "mitbih")
+    assert (paper.preset, paper.folds, paper.max_epochs, paper.patience) == ("paper", 5, 150, 15)
+    assert (paper.batch_size, paper.lr, paper.precise_bn, paper.select_on) == (32, 1e-4, 0, "inner")
+    assert paper.activations == ("relu", "leaky_relu", "sigmoid", "tanh", "mish", "dsrelu")
+    custom = parse_run("--preset", "paper", "--folds", "3", "--precise-bn", "5", "--lr", "0.01")
+    assert (custom.folds, custom.precise_bn, custom.lr, custom.max_epochs) == (3, 5, 0.01, 150)

@@ -17,7 +17,14 @@ __all__ = ["PRESETS", "RunConfig", "add_run_arguments", "config_from_args"]
 #: Settings bundled by ``--preset``; explicit flags override them.
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's protocol (DESIGN.md section 3).
-    "paper": {"folds": 5, "max_epochs": 150, "patience": 15, "batch_size": 32, "lr": 1e-4},
+    "paper": {
+        "folds": 5,
+        "max_epochs": 150,
+        "patience": 15,
+        "batch_size": 32,
+        "lr": 1e-4,
+        "precise_bn": 0,
+    },
     # A small budget for a first look on 2 CPU cores: about 10 minutes on digits.
     "quick": {
         "folds": 3,
@@ -26,6 +33,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 32,
         "lr": 1e-4,
         "image_size": 16,
+        "precise_bn": 10,
     },
 }
 
@@ -62,6 +70,7 @@ class RunConfig:
     val_fraction: float = 0.1
     image_size: int | None = None
     limit_samples: int | None = None
+    precise_bn: int = 0
     precision: str = "32"
     deterministic: bool = False
     device: str = "auto"
@@ -88,6 +97,7 @@ class RunConfig:
         self._check_int("patience", self.patience, 1)
         self._check_int("batch_size", self.batch_size, 2)
         self._check_int("seed", self.seed, 0)
+        self._check_int("precise_bn", self.precise_bn, 0)
         if self.image_size is not None:
             self._check_int("image_size", self.image_size, 1)
         if self.limit_samples is not None:
@@ -181,6 +191,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--val-fraction", type=float, default=0.1, help="inner validation share (default 0.1)")
     add("--image-size", type=int, default=None, help="resize images to this square size")
     add(
+        "--precise-bn",
+        type=int,
+        default=None,
+        metavar="N",
+        help="re-estimate BatchNorm statistics on N training batches before each "
+        "evaluation (0: off; paper preset: 0, quick preset: 10)",
+    )
+    add(
         "--limit-samples",
         type=int,
         default=None,
@@ -211,7 +229,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
     settings = dict(PRESETS[preset])
-    for name in ("folds", "max_epochs", "patience", "batch_size", "lr", "image_size"):
+    for name in ("folds", "max_epochs", "patience", "batch_size", "lr", "image_size", "precise_bn"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value

@@ -8,6 +8,7 @@ epoch lets an interrupted cell continue where it stopped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -29,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from ..activation import DSReLU
 from ..callbacks import DSReLUProgressCallback
 from ..data import LoadedDataset
+from .batchnorm import recalibrate_batchnorm
 from .metrics import classification_metrics
 from .models import build_model
 
@@ -130,8 +132,10 @@ class _CellModule(pl.LightningModule):
         lr: float,
         betas: tuple[float, float],
         eps: float,
+        precise_bn: int = 0,
     ) -> None:
         super().__init__()
+        self.precise_bn = precise_bn
         self.model = model
         self._prepare = prepare
         self.lr, self.betas, self.eps = lr, betas, eps
@@ -192,6 +196,10 @@ class _CellModule(pl.LightningModule):
         if not math.isfinite(self._train_metrics["loss"]):
             self.diverged = True
             self.trainer.should_stop = True
+        elif self.precise_bn > 0:
+            batches = itertools.islice(self.trainer.train_dataloader, self.precise_bn)
+            prepared = (self._prepare(inputs.to(self.device)) for inputs, _ in batches)
+            recalibrate_batchnorm(self.model, prepared)
 
     def on_validation_epoch_start(self) -> None:
         self._outputs["val"] = []
@@ -286,6 +294,7 @@ class TrainSettings:
     device: str = "auto"
     progress_bar: bool = False
     checkpoint_interval_s: float = 60.0
+    precise_bn: int = 0
 
 
 _QUIET_WARNINGS = (
@@ -323,7 +332,9 @@ def train_cell(
     """
     pl.seed_everything(seed, verbose=False)
     model = build_model(activation, in_channels=data.in_channels, num_classes=data.num_classes)
-    module = _CellModule(model, data.prepare, settings.lr, settings.betas, settings.eps)
+    module = _CellModule(
+        model, data.prepare, settings.lr, settings.betas, settings.eps, settings.precise_bn
+    )
     accelerator, devices = _accelerator(settings.device)
     pin = accelerator == "gpu"
     train_loader = _loader(

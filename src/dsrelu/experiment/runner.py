@@ -211,6 +211,7 @@ def run_experiment(
         device=config.device,
         progress_bar=progress_bar,
         checkpoint_interval_s=checkpoint_interval_s,
+        precise_bn=config.precise_bn,
     )
     with _locked(out):
         _prepare_directory(out, config, force)

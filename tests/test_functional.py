@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +143,15 @@ def test_tensor_slope_matches_number_slope() -> None:
     x = sample(torch.float32, 1000)
     expected = dsrelu(x, SLOPE)
     torch.testing.assert_close(dsrelu(x, torch.tensor(SLOPE, dtype=torch.float64)), expected)
+
+
+@pytest.mark.skipif(
+    shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler on this machine"
+)
+def test_kernel_builds_where_a_compiler_exists() -> None:
+    assert _kernel.load() is not None
+
+
+def test_kernel_can_be_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSRELU_DISABLE_KERNEL", "1")
+    assert _kernel.load.__wrapped__() is None

@@ -30,7 +30,7 @@ __all__ = ["CpuKernel", "load"]
 log = logging.getLogger(__name__)
 
 _SOURCE = Path(__file__).with_name("_kernel.c")
-_FLAGS = ("-O3", "-fno-trapping-math", "-fPIC", "-shared", "-pthread")
+_FLAGS = ("-O3", "-fno-trapping-math", "-fopenmp", "-fPIC", "-shared")
 
 
 class CpuKernel:

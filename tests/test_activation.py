@@ -165,3 +165,12 @@ def test_progress_moves_with_the_module_to_cuda() -> None:
     x = torch.randn(1000, device="cuda")
     expected = torch.where(x > 0, x * module.slope, x)
     torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+
+
+def test_changing_parameters_after_construction_changes_the_slope() -> None:
+    module = DSReLU(progress=0.5)
+    x = torch.tensor([2.0], dtype=torch.float64)
+    assert module(x).item() == pytest.approx(2 * (DEFAULT_A + DEFAULT_B) / 2)
+    module.k = 10.0
+    module.set_progress(0.75)
+    assert module(x).item() == pytest.approx(2 * reference_slope(0.75, DEFAULT_A, DEFAULT_B, 10.0))

@@ -155,3 +155,10 @@ def test_kernel_builds_where_a_compiler_exists() -> None:
 def test_kernel_can_be_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DSRELU_DISABLE_KERNEL", "1")
     assert _kernel.load.__wrapped__() is None
+
+
+def test_double_backward_is_refused_clearly() -> None:
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    y = dsrelu(x, 2.0)
+    with pytest.raises(RuntimeError, match="DSReLU does not support double backward"):
+        torch.autograd.grad(y.sum(), x, create_graph=True)

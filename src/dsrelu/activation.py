@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .functional import dsrelu
+from .functional import apply_checked
 
 __all__ = ["DEFAULT_A", "DEFAULT_B", "DEFAULT_K", "DSReLU", "set_progress", "slope_at"]
 
@@ -156,6 +156,7 @@ class DSReLU(nn.Module):
         self.register_buffer(
             "progress", torch.tensor(_check_progress(progress), dtype=torch.float64)
         )
+        self._slope_cache: tuple[tuple[Any, ...], float] = ((), math.nan)
 
     def set_progress(self, progress: float) -> None:
         """Set training progress ``t`` in ``[0, 1]``.
@@ -185,10 +186,16 @@ class DSReLU(nn.Module):
         # tensor, so no sync happens and captured graphs follow later progress values.
         capturing = torch.compiler.is_compiling() or torch.jit.is_tracing()
         if self.progress.device.type == "cpu" and not capturing:
-            slope: float | torch.Tensor = self.slope
+            slope: float | torch.Tensor = self._cached_slope()
         else:
             slope = self.slope_tensor()
-        return dsrelu(input, slope, self.inplace)
+        return apply_checked(input, slope, self.inplace)
+
+    def _cached_slope(self) -> float:
+        key = (self.progress.item(), self.a, self.b, self.k, self.exact_ends)
+        if self._slope_cache[0] != key:
+            self._slope_cache = (key, self.slope)
+        return self._slope_cache[1]
 
     def extra_repr(self) -> str:
         text = f"a={self.a:.4g}, b={self.b:.4g}, k={self.k:g}, progress={float(self.progress):.4g}"

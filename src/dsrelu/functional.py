@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from . import _kernel
 
@@ -54,7 +53,12 @@ def dsrelu(input: torch.Tensor, slope: Slope, inplace: bool = False) -> torch.Te
         slope = float(slope)
         if not (math.isfinite(slope) and slope > 0):
             raise ValueError(f"slope must be a positive finite number, got {slope!r}")
-    if torch.jit.is_scripting() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+    return apply_checked(input, slope, inplace)
+
+
+def apply_checked(input: torch.Tensor, slope: Slope, inplace: bool) -> torch.Tensor:
+    """:func:`dsrelu` for a slope already known to be positive and finite."""
+    if torch.compiler.is_compiling() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export():
         return _expression(input, slope)
     if torch.is_grad_enabled() and input.requires_grad:
         return _DSReLUFunction.apply(input, slope, inplace)
@@ -119,7 +123,9 @@ class _DSReLUFunction(torch.autograd.Function):
         return output
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        if torch.is_grad_enabled():
+            # backward(create_graph=True): the fused kernel is not differentiable.
+            raise RuntimeError("DSReLU does not support double backward (create_graph=True)")
         (output,) = ctx.saved_tensors
         return _backward(output, grad, ctx.slope), None, None

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_run.py [--epochs 4] [--rounds 2] [--image-size 16]
+    python benchmarks/bench_run.py [--epochs 3] [--rounds 4] [--image-size 16]
 
 Reports two ratios on the main job's data (digits at the quick preset's 16x16, batch
 32, ResNet-34, Adam) on this machine's CPU (or CUDA when present):
@@ -80,8 +80,8 @@ def bare_epoch_times(data, train: np.ndarray, epochs: int, batch_size: int) -> l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--image-size", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
@@ -99,8 +99,9 @@ def main() -> None:
     )
 
     samples: dict[str, list[float]] = {"relu": [], "dsrelu": [], "bare": []}
-    for _ in range(args.rounds):
-        for name in ("relu", "dsrelu", "bare"):
+    for round_index in range(args.rounds):
+        order = ("relu", "dsrelu", "bare") if round_index % 2 == 0 else ("bare", "dsrelu", "relu")
+        for name in order:
             if name == "bare":
                 times = bare_epoch_times(data, splits.train, args.epochs, args.batch_size)
             else:
@@ -108,7 +109,11 @@ def main() -> None:
             samples[name].extend(times[1:])  # the first epoch warms caches up
     medians = {name: statistics.median(values) for name, values in samples.items()}
     for name, value in medians.items():
-        print(f"  {name:<7} median epoch {value:7.3f} s  ({value / steps * 1e3:6.1f} ms/step)")
+        spread = ", ".join(f"{v:.2f}" for v in samples[name])
+        print(
+            f"  {name:<7} median epoch {value:7.3f} s  ({value / steps * 1e3:6.1f} ms/step)"
+            f"  epochs: {spread}"
+        )
     ratio = medians["dsrelu"] / medians["relu"]
     print(
         f"epoch time dsrelu / relu = {ratio:.3f} (target <= 1.03): "

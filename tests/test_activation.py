@@ -174,3 +174,18 @@ def test_changing_parameters_after_construction_changes_the_slope() -> None:
     module.k = 10.0
     module.set_progress(0.75)
     assert module(x).item() == pytest.approx(2 * reference_slope(0.75, DEFAULT_A, DEFAULT_B, 10.0))
+
+
+def test_device_slope_cache_follows_in_place_progress_updates() -> None:
+    # The non-CPU path caches the slope tensor on the buffer's version counter; check
+    # the cache logic itself on CPU.
+    module = DSReLU(progress=0.2)
+    first = module._cached_slope_tensor()
+    assert module._cached_slope_tensor() is first
+    module.set_progress(0.9)
+    second = module._cached_slope_tensor()
+    assert float(second) == pytest.approx(reference_slope(0.9, *PAPER), rel=1e-14)
+    module.load_state_dict({"progress": torch.tensor(0.4, dtype=torch.float64)})
+    assert float(module._cached_slope_tensor()) == pytest.approx(
+        reference_slope(0.4, *PAPER), rel=1e-14
+    )

@@ -157,6 +157,7 @@ class DSReLU(nn.Module):
             "progress", torch.tensor(_check_progress(progress), dtype=torch.float64)
         )
         self._slope_cache: tuple[tuple[Any, ...], float] = ((), math.nan)
+        self._slope_tensor_cache: tuple[tuple[Any, ...], torch.Tensor | None] = ((), None)
 
     def set_progress(self, progress: float) -> None:
         """Set training progress ``t`` in ``[0, 1]``.
@@ -184,12 +185,22 @@ class DSReLU(nn.Module):
         # On CPU eager the slope is a Python number (no device sync, fused kernel).
         # On other devices and under graph capture it is computed from the buffer as a
         # tensor, so no sync happens and captured graphs follow later progress values.
-        capturing = torch.compiler.is_compiling() or torch.jit.is_tracing()
-        if self.progress.device.type == "cpu" and not capturing:
-            slope: float | torch.Tensor = self._cached_slope()
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            slope: float | torch.Tensor = self.slope_tensor()
+        elif self.progress.device.type == "cpu":
+            slope = self._cached_slope()
         else:
-            slope = self.slope_tensor()
+            slope = self._cached_slope_tensor()
         return apply_checked(input, slope, self.inplace)
+
+    def _cached_slope_tensor(self) -> torch.Tensor:
+        # Keyed on the buffer's identity and version counter: set_progress and
+        # load_state_dict write in place and bump the version, so no value is read back
+        # from the device.
+        key = (id(self.progress), self.progress._version, self.a, self.b, self.k, self.exact_ends)
+        if self._slope_tensor_cache[0] != key:
+            self._slope_tensor_cache = (key, self.slope_tensor())
+        return self._slope_tensor_cache[1]
 
     def _cached_slope(self) -> float:
         key = (self.progress.item(), self.a, self.b, self.k, self.exact_ends)

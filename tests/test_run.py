@@ -15,7 +15,7 @@ import torch
 from dsrelu import slope_at
 from dsrelu.cli import main
 from dsrelu.data import load_dataset
-from dsrelu.errors import ConfigError
+from dsrelu.errors import ConfigError, ResultsError
 from dsrelu.experiment import RunConfig, engine, run_experiment
 from dsrelu.experiment.runner import _locked
 from dsrelu.results import EPOCH_COLUMNS, FOLD_COLUMNS
@@ -321,3 +321,68 @@ def test_main_job_on_the_real_mitbih_sample(tmp_path: Path) -> None:
     for row in rows:
         assert row["status"] == "done"
         assert row["test_acc"] > 0.2  # chance is 0.2 with five balanced classes
+
+
+def test_resuming_on_other_data_is_refused(tmp_path: Path) -> None:
+    run_experiment(tiny(max_epochs=1, activations=("relu",)), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["data"]["digits"]["samples"] == 60
+    config["data"]["digits"]["sha256"] = "0" * 64  # as if --data-dir held other files
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="data: other samples than the run started with"):
+        run_experiment(tiny(max_epochs=1, activations=("relu",)), tmp_path)
+
+
+def test_damaged_folds_csv_is_refused_on_resume(tmp_path: Path) -> None:
+    run_experiment(tiny(max_epochs=1, activations=("relu",)), tmp_path)
+    path = tmp_path / "folds.csv"
+    text = path.read_text()
+    path.write_text(text[: len(text) - 40])  # the last row cut mid-line
+    with pytest.raises(ResultsError, match=r"folds.csv: line 3 does not have the 22 fields"):
+        run_experiment(tiny(max_epochs=1, activations=("relu",)), tmp_path)
+
+
+def test_a_cell_retrained_after_a_crash_keeps_one_set_of_epoch_rows(tmp_path: Path) -> None:
+    config = tiny(max_epochs=2, activations=("relu",))
+    run_experiment(config, tmp_path)
+    folds = (tmp_path / "folds.csv").read_text().splitlines()
+    # A crash after epochs.csv but before folds.csv was written for the last cell.
+    (tmp_path / "folds.csv").write_text("\n".join(folds[:-1]) + "\n")
+    run_experiment(config, tmp_path)
+    rows = read(tmp_path / "epochs.csv")
+    keys = [(r["fold"], r["epoch"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    assert len(rows) == sum(int(r["stopped_epoch"]) for r in read(tmp_path / "folds.csv"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--activations", ""], "--activations is empty"),
+        (["--dataset", "digits,digits"], "datasets must not repeat"),
+        (["--device", "tpu"], "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+        (["--limit-samples", "5", "--folds", "2"], "too small for a stratified inner"),
+    ],
+)
+def test_more_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_flags_without_a_command_mean_run_and_bad_paths_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["--folds", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "folds must be an integer >= 2, got 1" in capsys.readouterr().err
+    assert main(["run", "--out", str(blocker / "sub"), "--limit-samples", "40"]) == 2
+    assert "cannot create the directory" in capsys.readouterr().err
+    assert main(["slope", "--out", str(blocker / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dsrelu: error:") and "Traceback" not in err

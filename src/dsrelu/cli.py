@@ -37,7 +37,11 @@ def _float_list(text: str) -> list[float]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dsrelu", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="dsrelu",
+        description="DSReLU and the cross-validated activation comparison: run, report, "
+        "slope, datasets. Without a command, `run` is meant.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -61,8 +65,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "run":
+        import lightning.pytorch  # noqa: F401  (its import sets its own log levels)
+
         from .experiment import run_from_args
 
+        _quiet_lightning(args)
         return run_from_args(args)
     if args.command == "report":
         from .report import build_report
@@ -96,8 +103,6 @@ def _logging_to_stderr(level: int) -> Iterator[None]:
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
-    for chatty in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     try:
         yield
     finally:
@@ -106,14 +111,28 @@ def _logging_to_stderr(level: int) -> Iterator[None]:
         root.setLevel(previous_level)
 
 
+def _quiet_lightning(args: argparse.Namespace) -> None:
+    # Lightning logs device and tip lines for every cell; keep its warnings only.
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(level)
+
+
+_COMMANDS = ("run", "report", "slope", "datasets")
+_GLOBAL_FLAGS = ("-h", "--help", "-v", "--verbose", "-q", "--quiet")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # `dsrelu --folds 2` means `dsrelu run --folds 2`.
+    first = next((a for a in argv if a not in _GLOBAL_FLAGS[2:]), None)
+    if first is None or (first not in _COMMANDS and first not in _GLOBAL_FLAGS):
+        globals_ = [a for a in argv if a in _GLOBAL_FLAGS[2:]]
+        argv = [*globals_, "run", *[a for a in argv if a not in _GLOBAL_FLAGS[2:]]]
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
-            args = parser.parse_args(["run", *argv])
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
@@ -122,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_command(args)
         except DsreluError as error:
             sys.stderr.write(f"dsrelu: error: {error}\n")
+            return 2
+        except (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError) as error:
+            sys.stderr.write(f"dsrelu: error: {error.filename}: {error.strerror}\n")
             return 2
         except KeyboardInterrupt:
             sys.stderr.write("dsrelu: interrupted; finished results are kept, rerun to resume\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 SELECT_ON = ("inner", "held-out")
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 PRECISIONS = ("32", "bf16")
 
 #: Settings that do not change results and may differ when a run is resumed.
@@ -80,6 +82,10 @@ class RunConfig:
     def __post_init__(self) -> None:
         self._check_names("dataset", self.datasets, available_datasets())
         self._check_names("activation", self.activations, available_activations())
+        if len(set(self.datasets)) != len(self.datasets):
+            raise ConfigError(f"datasets must not repeat, got {','.join(self.datasets)}")
+        if not _DEVICE.fullmatch(self.device):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if len(set(self.activations)) != len(self.activations):
             raise ConfigError(f"activations must not repeat, got {','.join(self.activations)}")
         if self.preset not in PRESETS:
@@ -233,6 +239,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
+    if args.activations is not None and not args.activations:
+        raise ConfigError("--activations is empty; give names such as relu,dsrelu")
     return RunConfig(
         datasets=datasets,
         activations=args.activations or PAPER_ACTIVATIONS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -60,15 +61,62 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _load(config: RunConfig) -> dict[str, LoadedDataset]:
+def _load(config: RunConfig) -> dict[str, tuple[LoadedDataset, np.ndarray]]:
+    """Load every dataset and choose its sample pool; check the folds fit the pool."""
     loaded = {}
     for name in config.datasets:
         data = load_dataset(
             name, config.data_dir, image_size=config.image_size, download=config.download
         )
-        check_folds(data.targets.numpy(), config.folds, data.class_names, dataset=name)
-        loaded[name] = data
+        targets = data.targets.numpy()
+        pool = np.arange(len(targets))
+        if config.limit_samples is not None:
+            pool = stratified_subset(targets, config.limit_samples, config.seed)
+        check_folds(targets[pool], config.folds, data.class_names, dataset=name)
+        loaded[name] = (data, pool)
     return loaded
+
+
+def _fingerprint(data: LoadedDataset, pool: np.ndarray) -> dict[str, Any]:
+    """What identifies the samples a run trains on: sizes and a hash of inputs and labels."""
+    digest = hashlib.sha256()
+    digest.update(data.targets.numpy().tobytes())
+    digest.update(data.inputs.numpy().tobytes())
+    digest.update(pool.tobytes())
+    return {
+        "samples": int(len(pool)),
+        "classes": data.num_classes,
+        "input_shape": list(data.input_shape),
+        "sha256": digest.hexdigest(),
+    }
+
+
+def _plan(config: RunConfig, data: LoadedDataset, pool: np.ndarray) -> list[Any]:
+    """The splits of every fold: identical for every activation."""
+    from .engine import CellSplits
+
+    targets = data.targets.numpy()
+    plan = []
+    for fold, (train_pos, test_pos) in enumerate(
+        make_folds(targets[pool], config.folds, config.seed), start=1
+    ):
+        train, test = pool[train_pos], pool[test_pos]
+        if config.select_on == "inner":
+            train, val = inner_split(train, targets, config.val_fraction, config.seed + fold)
+        else:
+            val = test
+        plan.append(CellSplits(train=train, val=val, test=test))
+    return plan
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+    index = device.partition(":")[2]
+    if index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(f"--device {device}: no such GPU ({torch.cuda.device_count()} visible)")
 
 
 @contextmanager
@@ -99,25 +147,29 @@ def _locked(out: Path) -> Iterator[None]:
         handle.close()
 
 
-def _prepare_directory(out: Path, config: RunConfig, force: bool) -> None:
-    """Write ``config.json``, or check that an existing one matches ``config``."""
-    record = {**config.to_dict(), "versions": _versions()}
+def _prepare_directory(
+    out: Path, config: RunConfig, fingerprints: dict[str, Any], force: bool
+) -> None:
+    """Write ``config.json``, or check that an existing one matches ``config`` and data."""
+    record = {**config.to_dict(), "data": fingerprints, "versions": _versions()}
     path = out / CONFIG_FILE
     if path.exists():
         try:
             previous = read_config(out)
         except ResultsError:
             previous = {}
-        changed = sorted(
-            key for key, value in config.protocol().items() if previous.get(key) != value
-        )
+        protocol = {**config.protocol(), "data": fingerprints}
+        changed = sorted(key for key, value in protocol.items() if previous.get(key) != value)
         if not changed:
             if previous.get("versions") != record["versions"]:
                 log.warning("resuming %s with other package versions than it started with", out)
             return
         if not force:
             details = ", ".join(
-                f"{key}: {previous.get(key)!r} -> {config.protocol()[key]!r}" for key in changed
+                f"{key}: {previous.get(key)!r} -> {protocol[key]!r}"
+                if key != "data"
+                else "data: other samples than the run started with (see --data-dir)"
+                for key in changed
             )
             raise ConfigError(
                 f"{path} was written with other settings ({details}); use another --out, or "
@@ -192,13 +244,19 @@ def run_experiment(
             directory in use by another run.
         DataError: if a dataset is missing or malformed (nothing is written then).
     """
-    from .engine import CellSplits, TrainSettings, train_cell
+    from .engine import TrainSettings, train_cell
 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a directory")
+    _check_device(config.device)
     datasets = _load(config)
-    out.mkdir(parents=True, exist_ok=True)
+    fingerprints = {name: _fingerprint(*loaded) for name, loaded in datasets.items()}
+    plans = {name: _plan(config, data, pool) for name, (data, pool) in datasets.items()}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot create the directory ({error.strerror})") from None
     settings = TrainSettings(
         max_epochs=config.max_epochs,
         patience=config.patience,
@@ -214,7 +272,7 @@ def run_experiment(
         precise_bn=config.precise_bn,
     )
     with _locked(out):
-        _prepare_directory(out, config, force)
+        _prepare_directory(out, config, fingerprints, force)
         epoch_rows = _read_rows(out / EPOCHS_FILE, EPOCH_COLUMNS)
         fold_rows = _read_rows(out / FOLDS_FILE, FOLD_COLUMNS)
         done = {_cell_key(row) for row in fold_rows}
@@ -234,22 +292,9 @@ def run_experiment(
                 "paper's protocol); held-out numbers are optimistic"
             )
         number = 0
-        for dataset, data in datasets.items():
-            targets = data.targets.numpy()
-            pool = np.arange(len(targets))
-            if config.limit_samples is not None:
-                pool = stratified_subset(targets, config.limit_samples, config.seed)
-            for fold, (train_pos, test_pos) in enumerate(
-                make_folds(targets[pool], config.folds, config.seed), start=1
-            ):
-                train, test = pool[train_pos], pool[test_pos]
-                if config.select_on == "inner":
-                    train, val = inner_split(
-                        train, targets, config.val_fraction, config.seed + fold
-                    )
-                else:
-                    val = test
-                splits = CellSplits(train=train, val=val, test=test)
+        for dataset, (data, _) in datasets.items():
+            for fold, splits in enumerate(plans[dataset], start=1):
+                train, val, test = splits.train, splits.val, splits.test
                 for activation in config.activations:
                     number += 1
                     key = (dataset, activation, fold)
@@ -279,6 +324,8 @@ def run_experiment(
                         callbacks=callbacks,
                     )
                     base = {"dataset": dataset, "activation": activation, "fold": fold}
+                    # Rows of an earlier, unfinished attempt at this cell are replaced.
+                    epoch_rows = [r for r in epoch_rows if _cell_key(r) != key]
                     epoch_rows.extend({**base, **row} for row in result.history)
                     row = _fold_row(
                         dataset, activation, fold, result, (len(train), len(val), len(test))
@@ -329,9 +376,25 @@ def _remove_empty_dirs(root: Path) -> None:
 
 
 def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Read a results file back for resuming; refuse damaged rows (naming the line)."""
     if not path.exists():
         return []
-    return read_csv_rows(path, required=columns)
+    rows = read_csv_rows(path, required=columns)
+    for line, row in enumerate(rows, start=2):
+        if None in row or any(row.get(column) is None for column in columns):
+            raise ResultsError(f"{path}: line {line} does not have the {len(columns)} fields")
+        try:
+            int(row["fold"])
+        except ValueError:
+            raise ResultsError(
+                f"{path}: line {line}: fold {row['fold']!r} is not an integer"
+            ) from None
+        status = row.get("status")
+        if status is not None and status not in ("done", "diverged"):
+            raise ResultsError(f"{path}: line {line}: unknown status {status!r}")
+        if status == "done" and any(row[f"test_{m}"] == "" for m in ("loss", "acc", "f1")):
+            raise ResultsError(f"{path}: line {line}: a finished cell without held-out metrics")
+    return rows
 
 
 def _number(value: Any) -> float:

@@ -78,6 +78,12 @@ def inner_split(
     splittable = np.isin(labels, values[counts >= 2])
     pool, kept = indices[splittable], indices[~splittable]
     size = max(int(round(fraction * len(pool))), len(np.unique(targets[pool])))
+    if len(pool) == 0 or size >= len(pool):
+        raise ConfigError(
+            f"a training part of {len(indices)} samples is too small for a stratified inner "
+            "validation split; use more samples (--limit-samples), fewer folds, or "
+            "--select-on held-out"
+        )
     train, val = train_test_split(
         pool, test_size=size, stratify=targets[pool], random_state=seed, shuffle=True
     )

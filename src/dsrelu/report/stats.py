@@ -161,8 +161,9 @@ def paired_statistics(reference: Sequence[float], other: Sequence[float]) -> Pai
       two-sided;
     - Cohen's :math:`d_z = \\bar d / s_d`, the effect size for paired data.
 
-    Differences smaller than 1e-12 in size count as zero, and differences closer
-    than that to each other as equal, so float noise cannot fake a result.
+    Differences smaller than 1e-12 in size count as zero, and a set of differences
+    whose spread is below 1e-12 counts as having no spread, so float noise cannot fake
+    a result.
 
     Args:
         reference: One value per fold for the reference activation (DSReLU).

@@ -42,6 +42,7 @@ from dsrelu.report import (
 )
 from dsrelu.report.document import Table
 from dsrelu.results import EPOCH_COLUMNS, FOLD_COLUMNS, read_csv_rows, write_csv_rows
+from test_report_stats import _holm_by_definition as holm_by_definition
 
 ACTIVATIONS = ["relu", "tanh", "dsrelu"]
 K = 5
@@ -248,15 +249,6 @@ def test_improvement_other_metrics_match_numpy(tmp_path: Path, metric: str) -> N
         assert found[basis].percent == pytest.approx(expected)
 
 
-def _holm(pvalues: list[float]) -> list[float]:
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [0.0] * m
-    for position, index in enumerate(order):
-        adjusted[index] = min(1.0, max((m - j) * pvalues[order[j]] for j in range(position + 1)))
-    return adjusted
-
-
 @pytest.mark.parametrize("metric", ["acc", "f1", "auc"])
 def test_statistics_match_scipy_with_holm(tmp_path: Path, metric: str) -> None:
     values = write_run(tmp_path)
@@ -282,7 +274,9 @@ def test_statistics_match_scipy_with_holm(tmp_path: Path, metric: str) -> None:
         w_ps.append(scipy_stats.wilcoxon(ref, oth).pvalue)
         assert result.stats.t_p == pytest.approx(t_ps[-1])
         assert result.stats.wilcoxon_p == pytest.approx(w_ps[-1])
-    for result, t_adj, w_adj in zip(results, _holm(t_ps), _holm(w_ps), strict=True):
+    for result, t_adj, w_adj in zip(
+        results, holm_by_definition(t_ps), holm_by_definition(w_ps), strict=True
+    ):
         assert result.t_p_holm == pytest.approx(t_adj)
         assert result.wilcoxon_p_holm == pytest.approx(w_adj)
 
